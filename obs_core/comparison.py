@@ -98,8 +98,7 @@ class Comparison:
         if v is None:
             return None, None
         w = v.where()
-        lo, hi = self.store.execute(f"SELECT min(__obs_ts), max(__obs_ts) FROM {v.table} WHERE {w.sql}",
-                                    w.params).fetchone()
+        lo, hi = self.store.fetchone(f"SELECT min(__obs_ts), max(__obs_ts) FROM {v.table} WHERE {w.sql}", w.params)
         return lo, hi
 
     def summary(self) -> pd.DataFrame:
@@ -154,8 +153,7 @@ class Comparison:
         lo = hi = None
         for d in self.store.datasets():
             if column in self.store.columns(d):
-                a, b = self.store.execute(f"SELECT min({quote(column)}), max({quote(column)}) FROM {quote(d)}"
-                                          ).fetchone()
+                a, b = self.store.fetchone(f"SELECT min({quote(column)}), max({quote(column)}) FROM {quote(d)}")
                 lo = a if lo is None or (a is not None and a < lo) else lo
                 hi = b if hi is None or (b is not None and b > hi) else hi
         return lo, hi

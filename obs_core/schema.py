@@ -445,8 +445,8 @@ def _infer_model_type(cols, pred_label, pred_score, act_label, act_score, class_
         return ModelType.REGRESSION if _is_num(c0.type) else ModelType.MULTICLASS
     if pred_score and act_score:
         return ModelType.REGRESSION
-    if pred_score:
-        return ModelType.BINARY if cols[pred_score].n_distinct > 2 else ModelType.BINARY
+    if pred_score:  # a probability without labels: the usual binary set-up
+        return ModelType.BINARY
     return None
 
 
@@ -463,6 +463,7 @@ def _infer_positive_class(cols, model_type, pred_label, act_label, tables) -> st
             values += [v for v in cols[lc].values if v is not None and v not in values]
     if not values:
         return None
+    values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]  # 1.0 -> "1"
     if len(values) == 1:
         return str(values[0])
     norm = {str(v).strip().lower(): str(v) for v in values}
@@ -477,8 +478,3 @@ def _infer_positive_class(cols, model_type, pred_label, act_label, tables) -> st
         return str(values[0])
     return str(min(counts, key=lambda d: (d["counts"], str(d["values"])))["values"])
 
-
-def columns_in(schema: Schema, available: Iterable[str]) -> set[str]:
-    """The schema's named columns that are missing from ``available``."""
-    have = set(available)
-    return {c for c in schema.columns() if c not in have}

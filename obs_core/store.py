@@ -13,8 +13,10 @@ identifiers; values are never formatted into SQL text.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -131,7 +133,9 @@ class Store:
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
-            self.con.execute("SET memory_limit = ?", [memory_limit])
+            if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]?i?B", memory_limit.strip(), re.I):
+                raise ValueError(f"memory_limit must look like '4GB', not {memory_limit!r}")
+            self.con.execute(f"SET memory_limit = '{memory_limit.strip()}'")
         self.con.execute("SET TimeZone = 'UTC'")
         self._lock = threading.RLock()
         self._columns: dict[str, dict[str, str]] = {}
@@ -165,15 +169,11 @@ class Store:
             ts = pa.nulls(table.num_rows, pa.timestamp("us"))
             self.ts_info.pop(dataset, None)
         full = table.append_column(ROW_ID, ids).append_column(TS, ts)
-        with self._lock:
-            view = f"__obs_src_{dataset}"
-            self.con.register(view, full)
+        with self.registered(f"__obs_src_{dataset}", full) as view:
             try:
                 self.con.execute(f"CREATE OR REPLACE TABLE {quote(dataset)} AS SELECT * FROM {quote(view)}")
             except duckdb.Error as e:
                 raise ObsError(f"The {dataset} data could not be stored: {e}") from None
-            finally:
-                self.con.unregister(view)
             desc = self.con.execute(f"DESCRIBE {quote(dataset)}").fetchall()
         self._columns[dataset] = {r[0]: r[1] for r in desc if r[0] not in INTERNAL}
         self._rows[dataset] = table.num_rows
@@ -210,7 +210,7 @@ class Store:
     def num_rows(self, dataset: str, where: Where | None = None) -> int:
         if where is None:
             return self._rows[dataset]
-        return int(self.execute(f"SELECT count(*) FROM {quote(dataset)} WHERE {where.sql}", where.params).fetchone()[0])
+        return int(self.fetchone(f"SELECT count(*) FROM {quote(dataset)} WHERE {where.sql}", where.params)[0])
 
     # ---- queries -------------------------------------------------------------------------------
     def execute(self, sql: str, params: Sequence | None = None):
@@ -218,10 +218,38 @@ class Store:
         with self._lock:
             return self.con.execute(sql, list(params) if params else [])
 
+    def fetchall(self, sql: str, params: Sequence | None = None) -> list[tuple]:
+        """Run and fetch under the lock (nothing is left open on the connection)."""
+        with self._lock:
+            return self.con.execute(sql, list(params) if params else []).fetchall()
+
+    def fetchone(self, sql: str, params: Sequence | None = None) -> tuple | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    def fetchnumpy(self, sql: str, params: Sequence | None = None) -> dict:
+        with self._lock:
+            return self.con.execute(sql, list(params) if params else []).fetchnumpy()
+
+    @contextlib.contextmanager
+    def registered(self, name: str, table: pa.Table):
+        """Expose an Arrow table to SQL as ``name`` for the duration of the block (holding the lock).
+
+        DuckDB refuses ``register`` while an earlier result is unfinished, so that result is finished first.
+        """
+        with self._lock:
+            self.con.execute("SELECT 1").fetchall()
+            self.con.register(name, table)
+            try:
+                yield name
+            finally:
+                self.con.unregister(name)
+
     def arrow(self, sql: str, params: Sequence | None = None) -> pa.Table:
         with self._lock:
-            res = self.con.execute(sql, list(params) if params else [])
-            return res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.fetch_arrow_table()
+            self.con.execute("SELECT 1").fetchall()  # finish any open execute() result first
+            # con.sql(...).to_arrow_table() avoids the extra copy a DB-API result's Arrow output makes.
+            return self.con.sql(sql, params=list(params) if params else None).to_arrow_table()
 
     def df(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
         with self._lock:
@@ -266,7 +294,7 @@ class Store:
         cond = w.sql + (f" AND ({extra_condition})" if extra_condition else "")
         sql = (f"SELECT {ROW_ID} FROM {quote(dataset)} WHERE {cond} "
                f"ORDER BY hash({ROW_ID}, ?::BIGINT), {ROW_ID} LIMIT ?")
-        res = self.execute(sql, [*w.params, int(random_state), int(n)]).fetchnumpy()
+        res = self.fetchnumpy(sql, [*w.params, int(random_state), int(n)])
         return np.sort(res[ROW_ID].astype(np.int64))
 
     def fetch(self, row_ids: Iterable[int], columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -282,17 +310,13 @@ class Store:
             wanted = []
             for d in self.datasets():
                 wanted += [c for c in self._columns[d] if c not in wanted]
-        with self._lock:
-            self.con.register("__obs_ids", ids)
-            try:
-                for d in self.datasets():
-                    sel = ", ".join(f"t.{quote(c)}" if c in self._columns[d] else f"NULL AS {quote(c)}"
-                                    for c in wanted)
-                    sql = (f"SELECT ids.pos AS __pos, '{d}' AS __dataset, t.{ROW_ID}{', ' + sel if sel else ''} "
-                           f"FROM {quote(d)} t JOIN __obs_ids ids ON t.{ROW_ID} = ids.id")
-                    frames.append(self.con.execute(sql).df())
-            finally:
-                self.con.unregister("__obs_ids")
+        with self.registered("__obs_ids", ids):
+            for d in self.datasets():
+                sel = ", ".join(f"t.{quote(c)}" if c in self._columns[d] else f"NULL AS {quote(c)}"
+                                for c in wanted)
+                sql = (f"SELECT ids.pos AS __pos, '{d}' AS __dataset, t.{ROW_ID}{', ' + sel if sel else ''} "
+                       f"FROM {quote(d)} t JOIN __obs_ids ids ON t.{ROW_ID} = ids.id")
+                frames.append(self.con.execute(sql).df())
         if not frames:
             return pd.DataFrame(columns=[ROW_ID, "dataset", *wanted])
         out = pd.concat(frames, ignore_index=True).sort_values("__pos").drop(columns="__pos")
