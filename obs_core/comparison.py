@@ -138,7 +138,7 @@ class Comparison:
 
     def distinct_values(self, column: str, limit: int = 200) -> pd.DataFrame:
         """The most frequent values of ``column`` over both datasets (unfiltered): value, count."""
-        parts, params = [], []
+        parts = []
         for d in self.store.datasets():
             if column in self.store.columns(d):
                 parts.append(f"SELECT {quote(column)}::VARCHAR AS value FROM {quote(d)}")

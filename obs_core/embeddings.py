@@ -503,8 +503,8 @@ def sample_points(reference: View | None, primary: View, vector: str, n: int, *,
             continue
         valid = f"coalesce({_valid_sql(vector, dim)}, FALSE)"
         w = v.where()
-        n_bad = v.store.execute(f"SELECT count(*) FILTER (WHERE NOT {valid}) FROM {v.table} WHERE {w.sql}",
-                                w.params).fetchone()[0]
+        n_bad = v.store.fetchone(f"SELECT count(*) FILTER (WHERE NOT {valid}) FROM {v.table} WHERE {w.sql}",
+                                 w.params)[0]
         n_skipped[v.dataset] = int(n_bad)
         ids[v.dataset] = v.store.sample_ids(v.dataset, int(n), where=w, random_state=random_state,
                                             extra_condition=valid)
@@ -696,10 +696,10 @@ def _vector_dim(view: View, column: str) -> int | None:
     if m:
         return int(m.group(1))
     w = view.where()
-    row = view.store.execute(
+    row = view.store.fetchone(
         f"SELECT len({quote(column)}) AS d, count(*) AS n FROM {view.table} WHERE {w.sql} AND "
         f"{quote(column)} IS NOT NULL AND len({quote(column)}) > 0 GROUP BY d ORDER BY n DESC, d LIMIT 1",
-        w.params).fetchone()
+        w.params)
     return int(row[0]) if row else None
 
 

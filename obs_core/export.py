@@ -100,7 +100,7 @@ def export_rows(store: Store, row_ids: Iterable[int], *, format: str = "csv", cl
     with tempfile.TemporaryDirectory(prefix="obs_export_") as tmp:
         path = os.path.join(tmp, f"{uuid.uuid4().hex}.{fmt}")
         try:
-            store.execute(f"COPY ({query}) TO '{path}' {options}", params)
+            store.fetchall(f"COPY ({query}) TO '{path}' {options}", params)
         except Exception as e:  # duckdb.Error: e.g. two incompatible column types
             raise ObsError(f"The selected rows could not be written as {fmt.upper()}: {e}") from None
         with open(path, "rb") as f:
@@ -149,5 +149,5 @@ def _found(store: Store, datasets: list[str], ids: np.ndarray) -> np.ndarray:
         return ids
     union = " UNION ALL ".join(f"SELECT {ROW_ID} FROM {quote(d)} WHERE {ROW_ID} IN (SELECT unnest(?::BIGINT[]))"
                                for d in datasets)
-    res = store.execute(union, [ids.tolist()] * len(datasets)).fetchnumpy()
+    res = store.fetchnumpy(union, [ids.tolist()] * len(datasets))
     return np.asarray(res[ROW_ID], dtype=np.int64)

@@ -824,29 +824,24 @@ def metric_by_group(store: Store | View, schema: Schema, assignments: pd.DataFra
     label_of = dict(zip(groups.astype(str), groups))
     name = f"__obs_assign_{uuid.uuid4().hex}"
     frames = []
-    with st._lock:   # register + query + unregister must not interleave with another thread's queries
-        st.con.execute("SELECT 1").fetchall()   # finish any result left unfinished (DuckDB 2 refuses register)
-        st.con.register(name, table)
-        try:
-            stats_all = []
-            for d in st.datasets():
-                v = View(st, d)
-                base = _base(v, schema, ctx, extra=[("group", "g.__obs_grp", [])],
-                             source=f"{v.table} JOIN {quote(name)} g ON {v.table}.{ROW_ID} = g.__obs_rid",
-                             where=("TRUE", ()))
-                stats_all.append((v, base))
-            if ctx.model_type is ModelType.MULTICLASS or len(stats_all) > 1:
-                sql = " UNION ALL ".join(f"SELECT * FROM ({b[0]})" for _, b in stats_all)
-                params = [p for _, b in stats_all for p in b[1]]
-                base = (sql, params) if stats_all else None
-            else:
-                base = stats_all[0][1] if stats_all else None
-            if base is not None:
-                stats = _stats(st, base, ctx, ["group"], ranks=metric in RANK_METRICS)
-                conf = _confusion(st, base, ["group"]) if ctx.model_type is ModelType.MULTICLASS else None
-                frames.append(_long(stats, ctx, ["group"], conf, "all"))
-        finally:
-            st.con.unregister(name)
+    with st.registered(name, table):   # holds the store's lock while the assignments are visible to SQL
+        stats_all = []
+        for d in st.datasets():
+            v = View(st, d)
+            base = _base(v, schema, ctx, extra=[("group", "g.__obs_grp", [])],
+                         source=f"{v.table} JOIN {quote(name)} g ON {v.table}.{ROW_ID} = g.__obs_rid",
+                         where=("TRUE", ()))
+            stats_all.append((v, base))
+        if ctx.model_type is ModelType.MULTICLASS or len(stats_all) > 1:
+            sql = " UNION ALL ".join(f"SELECT * FROM ({b[0]})" for _, b in stats_all)
+            params = [p for _, b in stats_all for p in b[1]]
+            base = (sql, params) if stats_all else None
+        else:
+            base = stats_all[0][1] if stats_all else None
+        if base is not None:
+            stats = _stats(st, base, ctx, ["group"], ranks=metric in RANK_METRICS)
+            conf = _confusion(st, base, ["group"]) if ctx.model_type is ModelType.MULTICLASS else None
+            frames.append(_long(stats, ctx, ["group"], conf, "all"))
     long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*OUT_COLUMNS, "group"])
     counts = long[long["metric"] == "count"].set_index("group")
     vals = long[(long["metric"] == metric) & long["class"].isna()].set_index("group")["value"]

@@ -330,8 +330,7 @@ def _fetch(store, sql: str, params: Sequence = (), *, all_rows: bool = False):
     """Run and fetch under the store's lock, so another thread's query cannot interleave with the fetch.
     (``Store`` has no fetch-under-lock method yet; its ``df``/``arrow`` do this for frames.) Always
     ``fetchall``: DuckDB 2 keeps a result "unfinished" after ``fetchone`` and then refuses ``register``."""
-    with store._lock:
-        rows = store.execute(sql, list(params)).fetchall()
+    rows = store.fetchall(sql, list(params))
     return rows if all_rows else (rows[0] if rows else None)
 
 

@@ -137,6 +137,7 @@ class Store:
                 raise ValueError(f"memory_limit must look like '4GB', not {memory_limit!r}")
             self.con.execute(f"SET memory_limit = '{memory_limit.strip()}'")
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")  # no terminal progress bars from a server
         self._lock = threading.RLock()
         self._columns: dict[str, dict[str, str]] = {}
         self._rows: dict[str, int] = {}
