@@ -131,7 +131,9 @@ except obs.ObsError as e:
 cols = st.columns(4)
 for i, row in enumerate(summary.itertuples()):
     cols[i].metric(f"{row.dataset.title()} rows", f"{row.rows:,}", help=row.name)
-cols[2].metric("Model type", cmp.schema.model_type.label if cmp.schema.model_type else "not set")
+cols[2].metric("Model type", cmp.schema.model_type.label.split()[0] if cmp.schema.model_type else "not set",
+               help=cmp.schema.model_type.label if cmp.schema.model_type else "Set it in the schema form to get "
+               "performance metrics.")
 cols[3].metric("Features", len(cmp.schema.features))
 summary_view = summary.assign(
     first=summary["first"].map(lambda t: "—" if t is None or str(t) == "NaT" else f"{t:%Y-%m-%d %H:%M} UTC"),

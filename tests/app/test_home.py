@@ -18,7 +18,7 @@ def test_opens_on_the_sample_with_a_summary(at):
     assert "Bundled sample loaded" in _texts(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Primary rows"] == "6,000" and metrics["Reference rows"] == "6,000"
-    assert metrics["Model type"] == "Binary classification"
+    assert metrics["Model type"] == "Binary"
     assert metrics["Features"] == "11"
     [roles] = [d.value for d in at.dataframe if "role" in d.value.columns]
     assert roles.set_index("role").loc["embedding", "columns"] == "text_vector"
@@ -48,7 +48,7 @@ def test_upload_one_csv_and_confirm(at):
     submit.click().run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Primary rows"] == "200" and metrics["Model type"] == "Binary classification"
+    assert metrics["Primary rows"] == "200" and metrics["Model type"] == "Binary"
 
 
 def test_malformed_upload_shows_a_message_and_keeps_the_app(at):
