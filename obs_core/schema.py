@@ -222,6 +222,15 @@ def _as_table(obj: Any) -> pa.Table:
                           "Pass datasets from obs.read, pyarrow Tables or pandas DataFrames.") from None
 
 
+def first_of_each_name(t: pa.Table) -> pa.Table:
+    """The table with only the first column of each name (duplicates are reported by validation)."""
+    names = t.column_names
+    if len(set(names)) == len(names):
+        return t
+    keep = [i for i, n in enumerate(names) if names.index(n) == i]
+    return pa.Table.from_arrays([t.column(i) for i in keep], names=[names[i] for i in keep])
+
+
 def _is_vector(t: pa.DataType) -> bool:
     return (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)) and (
         pa.types.is_floating(t.value_type) or pa.types.is_integer(t.value_type))
@@ -299,7 +308,7 @@ def infer_schema(*datasets: Any) -> Schema:
     per-class score columns, model id / version / environment and tags by name; everything else is a
     feature. The model type follows from the label and score columns.
     """
-    tables = [_as_table(d) for d in datasets if d is not None]
+    tables = [first_of_each_name(_as_table(d)) for d in datasets if d is not None]
     if not tables:
         raise SchemaError("No dataset to infer a schema from.", "Load a reference or a primary file first.")
     # Columns in first-seen order across datasets; profile on the dataset that has the column.

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .schema import ModelType, Schema
+from .schema import ModelType, Schema, first_of_each_name
 from .timestamps import parse_timestamps
 
 
@@ -103,7 +103,7 @@ def validate(schema: Schema, *, reference: Any = None, primary: Any = None) -> l
                                         f"name is used once, then upload again.", key))
 
     # Further checks look at the first column of each name (duplicates were reported above).
-    sets = [(key, _first_of_each_name(t), label) for key, t, label in sets]
+    sets = [(key, first_of_each_name(t), label) for key, t, label in sets]
     roles = schema.roles()
     present = {key: set(t.column_names) for key, t, _ in sets}
     # Declared columns that are missing ------------------------------------------------------------
@@ -265,14 +265,6 @@ def validate(schema: Schema, *, reference: Any = None, primary: Any = None) -> l
 
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(problems, key=lambda p: order[p.severity])
-
-
-def _first_of_each_name(t: pa.Table) -> pa.Table:
-    names = t.column_names
-    if len(set(names)) == len(names):
-        return t
-    keep = [i for i, n in enumerate(names) if names.index(n) == i]
-    return pa.Table.from_arrays([t.column(i) for i in keep], names=[names[i] for i in keep])
 
 
 def _non_numeric(arr: pa.ChunkedArray) -> tuple[int, Any]:

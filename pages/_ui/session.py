@@ -73,6 +73,7 @@ def load_datasets(sess: Session, *, reference: obs.Dataset | None, primary: obs.
         primary, reference = reference, None
     sess.reference, sess.primary, sess.source = reference, primary, source
     sess.schema = obs.infer_schema(*(d for d in (reference, primary) if d is not None))
+    sess.problems = obs.validate(sess.schema, reference=reference, primary=primary)  # shown before confirming
 
 
 def confirm(sess: Session, schema: obs.Schema) -> list:

@@ -74,3 +74,15 @@ def test_schema_errors_are_listed(at):
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert "cannot be read as dates" in errors and "non-numeric" in errors
+
+
+def test_duplicate_headers_are_named_before_confirming(at):
+    _upload(at, "upload_primary", "dupes.csv", b"a,a,b\n1,2,x\n3,4,y\n")
+    at.button(key="load_files").click().run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "2 columns named 'a'" in errors
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception
+    assert "2 columns named 'a'" in " ".join(e.value for e in at.error)
+    assert "Confirm the schema to continue." in _texts(at)

@@ -129,3 +129,8 @@ def test_bad_json_and_fields():
         Schema.from_json('{"featurez": []}')
     with pytest.raises(SchemaError, match="Unknown model type"):
         Schema(model_type="clustering")
+
+
+def test_duplicate_column_names_do_not_break_inference():
+    t = pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4]), pa.array(["x", "y"])], names=["a", "a", "b"])
+    assert infer_schema(t).features == ("a", "b")
