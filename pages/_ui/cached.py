@@ -118,3 +118,17 @@ def report_html(cmp: obs.Comparison, *, title: str | None = None, progress: Any 
 def report_ready(cmp: obs.Comparison, *, title: str | None = None) -> bool:
     from .session import cache_key
     return (cache_key(cmp), title) in st.session_state.get("_obs_reports", {})
+
+
+# ---- Embeddings page ------------------------------------------------------------------------------
+
+def point_cloud(cmp: obs.Comparison, embedding: str, *, _progress: Any = None, **options: Any):
+    """``cmp.point_cloud(embedding, **options)``; ``_progress(fraction, message)`` is called between stages.
+
+    Deliberately not ``st.cache_data``: the engine already memoises clouds per session in the comparison's
+    store (keyed by data fingerprints, filters, time range, embedding, sample size, UMAP/HDBSCAN parameters and
+    seed), so a revisit is instant and new HDBSCAN parameters reuse the cached projection. ``st.cache_data``
+    would record the progress bar's updates and, on a cache hit, replay them into a block created outside the
+    function (``CacheReplayClosureError``), and it would pickle away the store handle ``recluster`` needs.
+    """
+    return cmp.point_cloud(embedding, progress=_progress, **options)
