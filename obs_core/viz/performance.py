@@ -25,7 +25,7 @@ from plotly.subplots import make_subplots
 
 from ..performance import metric_direction
 from .style import (COUNT_COLOR, DRIFT_COLOR, FEW_ROWS_COLOR, OK_COLOR, PRIMARY_COLOR, REFERENCE_COLOR,
-                    SERIES_COLORS, base_layout, label)
+                    SERIES_COLORS, base_layout, empty_figure, label)
 
 METRIC_LABELS = {
     "accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F1 score", "roc_auc": "ROC AUC",
@@ -163,15 +163,6 @@ def coverage_sentences(cov: pd.DataFrame, names: Mapping[str, str] | None = None
 # Over time
 # ------------------------------------------------------------------------------------------------------------
 
-def _empty(message: str, height: int = 260) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font=dict(size=14, color="#6B7280"))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return base_layout(fig, height=height, legend=False)
-
-
 def windows(perf_over_time: pd.DataFrame) -> int:
     """Number of primary windows in a ``performance(granularity=...)`` table."""
     p = perf_over_time
@@ -189,7 +180,7 @@ def metric_over_time(perf_over_time: pd.DataFrame, metric: str, *, height: int =
     ref = p[(p["dataset"] == "reference") & (p["metric"] == metric)]
     g = perf_over_time.attrs.get("granularity", "window")
     if prim.empty and counts.empty:
-        return _empty("No primary windows with evaluated rows.")
+        return empty_figure("No primary windows with evaluated rows.")
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.74, 0.26])
     few = prim["too_few_rows"].astype(bool) if "too_few_rows" in prim else pd.Series(False, index=prim.index)
     fig.add_scatter(x=prim["window_start"], y=prim["value"], mode="lines+markers", name="primary",
@@ -227,7 +218,7 @@ def confusion_figure(cm: pd.DataFrame, *, height: int = 360) -> go.Figure:
     """One heatmap per dataset (reference left): rows = actual, columns = predicted; colour = share of the
     actual class's rows (each row sums to 100 %), text = count and share."""
     if cm.empty:
-        return _empty("No evaluated rows: a confusion matrix needs actual labels.")
+        return empty_figure("No evaluated rows: a confusion matrix needs actual labels.")
     datasets = [d for d in ("reference", "primary") if d in set(cm["dataset"])]
     labels = sorted(set(cm["actual"]) | set(cm["predicted"]), key=str)
     fig = make_subplots(rows=1, cols=len(datasets), subplot_titles=datasets, horizontal_spacing=0.12)
@@ -321,7 +312,7 @@ def calibration_figure(calib: pd.DataFrame, *, positive_class: str | None = None
     """Actual positive rate against the score (bin midpoints) per dataset, with the diagonal of a perfectly
     calibrated model; marker size grows with the bin's rows."""
     if calib.empty:
-        return _empty("No evaluated rows with scores.")
+        return empty_figure("No evaluated rows with scores.")
     fig = go.Figure()
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
                     line=dict(color="#9CA3AF", dash="dot", width=1.5), hoverinfo="skip")
@@ -357,7 +348,7 @@ def score_distribution_figure(calib: pd.DataFrame, *, positive_class: str | None
                               negative_class: str | None = None, height: int = 380) -> go.Figure:
     """Per dataset (reference left, primary right): the share of each actual class's rows per score bin."""
     if calib.empty:
-        return _empty("No evaluated rows with scores.")
+        return empty_figure("No evaluated rows with scores.")
     pos_name = f"actual {positive_class}" if positive_class else "actual positive"
     neg_name = f"actual {negative_class}" if negative_class else "actual negative"
     bins = calib.drop_duplicates("bin").sort_values("lower").reset_index(drop=True)
@@ -392,7 +383,7 @@ def residual_figure(perf_by_prediction: pd.DataFrame, *, height: int = 380) -> g
     from ``performance(by=prediction_column)``."""
     p = _overall(perf_by_prediction)
     if p.empty or "segment" not in p:
-        return _empty("No evaluated rows.")
+        return empty_figure("No evaluated rows.")
     order = [s for s in dict.fromkeys(p["segment"]) if s != MISSING]
     order = sorted(order, key=lambda s: _bin_bounds(s, -math.inf, math.inf)[0])
     fig = go.Figure()
@@ -437,7 +428,7 @@ def segments_figure(seg: pd.DataFrame, *, top: int = 15, height: int | None = No
     """The metric per segment (primary; bars, red where worse than overall), the same segment in the reference
     (diamonds) and the overall value (dashed line). Ranked by impact, worst on top."""
     if seg.empty:
-        return _empty("No segments.")
+        return empty_figure("No segments.")
     s = seg.head(top)
     metric = str(s["metric"].iloc[0])
     direction = seg.attrs.get("direction") or metric_direction(metric)

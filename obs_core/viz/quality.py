@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .style import (DRIFT_COLOR, FEW_ROWS_COLOR, MODERATE_COLOR, OK_COLOR, PRIMARY_COLOR, REFERENCE_COLOR,
-                    base_layout, label)
+                    base_layout, empty_figure, label)
 
 QUALITY_STATUS_ORDER = ("fail", "warn", "pass")
 QUALITY_STATUS_COLORS = {"fail": DRIFT_COLOR, "warn": MODERATE_COLOR, "pass": OK_COLOR}
@@ -120,20 +120,11 @@ def headline(summary: pd.DataFrame, dataset: str = "primary", *, name: str | Non
 # Figures
 # ------------------------------------------------------------------------------------------------------------
 
-def _empty(message: str, height: int = 260) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font=dict(size=14, color="#6B7280"))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return base_layout(fig, height=height, legend=False)
-
-
 def categories_bar(categories: pd.DataFrame | None, column: str, *, top: int = 25) -> go.Figure:
     """Reference vs primary share of each category (``quality_detail(...)["categories"]``), new categories
     (never seen in the reference) in red with their primary row count written on the bar."""
     if categories is None or categories.empty:
-        return _empty("No categories to show.")
+        return empty_figure("No categories to show.")
     c = categories.head(top)
     values = c["value"].astype(str).tolist()
     text_new = [f"new: {int(n):,} rows" if new else "" for n, new in zip(c["count_primary"], c["new"])]
@@ -161,7 +152,7 @@ def out_of_range_bar(out_of_range: pd.DataFrame | None, column: str, *, checks: 
     """Primary values below the reference minimum and above its maximum (``quality_detail(...)["out_of_range"]``),
     coloured by the ``out_of_range`` check's status when ``checks`` (the column's check rows) are given."""
     if out_of_range is None or out_of_range.empty:
-        return _empty("No range check for this column.")
+        return empty_figure("No range check for this column.")
     o = out_of_range
     status = "pass"
     if checks is not None and len(checks):
@@ -190,7 +181,7 @@ def missing_over_time_line(over_time: pd.DataFrame, column: str, *, reference_sh
     a dashed horizontal line; windows with too few rows are drawn hollow and pale."""
     d = over_time[over_time["column"] == column] if "column" in over_time else over_time
     if d.empty:
-        return _empty("No time windows (the primary has no timestamps here).")
+        return empty_figure("No time windows (the primary has no timestamps here).")
     g = over_time.attrs.get("granularity", "")
     y = 100 * d["missing_share"].astype(float)
     few = d["too_few_rows"].astype(bool)
@@ -221,7 +212,7 @@ def missing_over_time_line(over_time: pd.DataFrame, column: str, *, reference_sh
 def status_counts_bar(summary: pd.DataFrame) -> go.Figure:
     """Stacked pass / warn / fail counts per dataset (``quality_summary``)."""
     if summary.empty:
-        return _empty("No checks.")
+        return empty_figure("No checks.")
     s = summary.set_index("dataset").reindex([d for d in DATASET_ORDER if d in set(summary["dataset"])])
     fig = go.Figure()
     for status, col in (("fail", "n_fail"), ("warn", "n_warn"), ("pass", "n_pass")):

@@ -70,3 +70,14 @@ def base_layout(fig: Any, *, height: int = 420, title: str | None = None, legend
     fig.update_xaxes(showline=True, linecolor="#D1D5DB", gridcolor="#F1F5F9", automargin=True)
     fig.update_yaxes(gridcolor="#EEF2F7", zerolinecolor="#D1D5DB", automargin=True)
     return fig
+
+
+def empty_figure(message: str, height: int = 260) -> Any:
+    """A blank chart that says why there is nothing to draw."""
+    import plotly.graph_objects as go
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(size=14, color="#6B7280"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return base_layout(fig, height=height, legend=False)
