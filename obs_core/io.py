@@ -178,12 +178,17 @@ class Dataset:
 
     @property
     def vector_columns(self) -> list[str]:
-        """Names of the fixed-size-list-of-float columns (embedding vectors)."""
-        return [
-            f.name
-            for f in self.table.schema
-            if pa.types.is_fixed_size_list(f.type) and pa.types.is_floating(f.type.value_type)
-        ]
+        """Names of the embedding vector columns: fixed-size float lists, or (when many vectors are missing)
+        variable-length float lists whose vectors all have one length."""
+        out = []
+        for f in self.table.schema:
+            if pa.types.is_fixed_size_list(f.type) and pa.types.is_floating(f.type.value_type):
+                out.append(f.name)
+            elif _is_list_type(f.type) and f.type.value_type == pa.float32():
+                mm = pc.min_max(pc.list_value_length(self.table.column(f.name))).as_py()
+                if mm["min"] is not None and mm["min"] == mm["max"] > 0:
+                    out.append(f.name)
+        return out
 
     def to_pandas(self) -> pd.DataFrame:
         return self.table.to_pandas()
@@ -571,6 +576,10 @@ def _read_parquet(src: _Source, limits: Limits) -> pa.Table:
     if num_rows > limits.max_rows:
         raise _too_many_rows(src.name, num_rows, limits)
     try:
+        # One row group at a time (columns still decoded in parallel): decoding every row group at once
+        # needs about twice the memory of the finished table at its peak.
+        if pf.num_row_groups > 1:
+            return pa.concat_tables([pf.read_row_group(i, use_threads=True) for i in range(pf.num_row_groups)])
         return pf.read(use_threads=True)
     except Exception as exc:
         raise InputError(
@@ -1171,6 +1180,20 @@ def _is_list_type(t: pa.DataType) -> bool:
     return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
 
 
+# Vectors are stored as variable-length lists when over half of them are missing and fixed-size storage would
+# reserve more than 64 MB for those missing rows.
+_SPARSE_SHARE = 0.5
+_SPARSE_BYTES = 64 * 1024 * 1024
+
+
+def _compact_list(chunk: pa.Array) -> pa.ListArray:
+    """``chunk`` as list<float32> whose null rows own no values."""
+    lengths = pc.fill_null(pc.list_value_length(chunk), 0).to_numpy(zero_copy_only=False).astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    values = pc.cast(pc.list_flatten(chunk), pa.float32())
+    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=chunk.is_null())
+
+
 def _vectorise_lists(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
     """A list column of numbers as float32 vectors (fixed-size if all non-null rows agree), or None to keep it."""
     t = col.type
@@ -1179,9 +1202,11 @@ def _vectorise_lists(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
     vt = t.value_type
     if not (pa.types.is_integer(vt) or pa.types.is_floating(vt)):
         return None
-    if pa.types.is_fixed_size_list(t) and vt == pa.float32():
-        return None
     if col.null_count == len(col):
+        return None
+    width = t.list_size if pa.types.is_fixed_size_list(t) else (pc.max(pc.list_value_length(col)).as_py() or 0)
+    sparse = col.null_count > _SPARSE_SHARE * len(col) and col.null_count * width * 4 > _SPARSE_BYTES
+    if pa.types.is_fixed_size_list(t) and vt == pa.float32() and not sparse:
         return None
     values = pc.list_flatten(col)
     if len(values) and values.null_count < len(values):
@@ -1197,8 +1222,12 @@ def _vectorise_lists(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
     lo, hi = lengths["min"], lengths["max"]
     if not hi:
         return None  # only empty lists: nothing to call a vector
-    if lo == hi:
+    if lo == hi and not sparse:
         return col.cast(pa.list_(pa.float32(), lo))
+    if sparse:
+        # Fixed-size lists (in Arrow and in DuckDB) reserve room for every row, null or not: with many missing
+        # vectors that multiplies memory, so keep a variable-length list holding only the vectors present.
+        return pa.chunked_array([_compact_list(c) for c in col.chunks], type=pa.list_(pa.float32()))
     try:
         return col.cast(pa.list_(pa.float32()))
     except pa.ArrowException:

@@ -111,6 +111,8 @@ def ensure_started(sess: Session) -> None:
 
 def require_data() -> tuple[Session, obs.Comparison]:
     """For pages: the session and its filtered comparison, or an empty state that says what to do."""
+    from .startup import start_warm_up
+    start_warm_up()  # a first visit may land on any page, not only Home
     sess = get()
     ensure_started(sess)
     if not sess.ready:

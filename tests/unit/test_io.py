@@ -867,3 +867,20 @@ def test_arrow_table_source():
     assert ds.vector_columns == ["v"]
     assert read(table).fingerprint == ds.fingerprint
     assert read(table.slice(1)).fingerprint != ds.fingerprint
+
+
+def test_mostly_missing_vectors_are_kept_compact():
+    # 200,000 rows, 90% without a 384-d vector: a fixed-size list would reserve ~276 MB for the missing ones.
+    rows, dim = 200_000, 384
+    present = np.zeros(rows, bool)
+    present[::10] = True
+    vec = np.arange(present.sum() * dim, dtype="float32")
+    offsets = np.concatenate([[0], np.cumsum(np.where(present, dim, 0))]).astype("int32")
+    col = pa.ListArray.from_arrays(pa.array(offsets), pa.array(vec), mask=pa.array(~present))
+    ds = read(pa.table({"emb": col}))
+    t = ds.table.column("emb").type
+    assert t == pa.list_(pa.float32())
+    assert ds.vector_columns == ["emb"]
+    assert ds.table.nbytes < 40e6  # only the vectors present (30.7 MB) + offsets
+    assert ds.table.column("emb")[10].as_py()[:2] == [384.0, 385.0]
+    assert ds.table.column("emb")[1].as_py() is None
