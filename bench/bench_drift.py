@@ -205,7 +205,8 @@ def main(argv=None) -> int:
         cpu_pd = cpu_note()
         small.close()
         print(f"{n_small:,} vs {n_small:,} rows: pandas+scipy {med_pd:.2f} s ({cpu_pd}), obs (cold) {med_obs:.2f} s "
-              f"({cpu_obs}) -> obs is {med_pd / med_obs:.1f}x faster")
+              f"({cpu_obs}) -> pandas time / obs time = {med_pd / med_obs:.2f} "
+              f"({'obs faster' if med_pd > med_obs else 'obs slower'})")
 
     print(f"(machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; with load above the core count "
           "the wall times are inflated: compare with the cpu figures)")
