@@ -348,7 +348,6 @@ def test_same_seed_same_picture_in_a_fresh_session(digits_store, digits_cloud):
                           cloud.points[["row_id", "x", "y", "z", "cluster"]].to_numpy())
 
 
-@pytest.mark.skipif(not (SAMPLE / "production.parquet").exists(), reason="bundled sample not generated")
 def test_bundled_sample_the_top_drift_cluster_is_the_planted_5_2_crash_topic():
     ref = obs.read(str(SAMPLE / "reference.parquet"))
     prod = obs.read(str(SAMPLE / "production.parquet"))
