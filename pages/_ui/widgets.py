@@ -58,7 +58,7 @@ def sidebar_filters(sess: Session) -> None:
         start, end = max(lo, min(start, hi)), max(lo, min(end, hi))
         step = dt.timedelta(hours=1) if (hi - lo) > dt.timedelta(days=2) else dt.timedelta(minutes=5)
         picked = sb.slider("Primary time range (UTC)", min_value=lo, max_value=hi, value=(start, end), step=step,
-                           format="YYYY-MM-DD HH:mm", key=f"time_range_{v}_{sess.time_range}")
+                           format="MMM D HH:mm", key=f"time_range_{v}_{sess.time_range}")
         if picked != (start, end):
             a, b = picked
             sess.time_range = None if (a <= lo and b >= hi) else obs.TimeRange(a, b + dt.timedelta(microseconds=1))
