@@ -660,6 +660,89 @@ def confusion_matrix(reference: View | None, primary: View, schema: Schema, *, p
 
 
 # =================================================================================================
+# calibration (binary)
+# =================================================================================================
+
+CALIBRATION_COLUMNS = ["dataset", "bin", "lower", "upper", "mean_score", "positive_rate", "n"]
+
+
+def calibration(reference: View | None, primary: View, schema: Schema, *, n_bins: int = 10,
+                positive_class: Any = None) -> pd.DataFrame:
+    """Reliability table of a binary classifier: per dataset and score bin, the mean score and the actual
+    positive rate.
+
+    Rows counted: those with a finite score (``prediction_score``) **and** an actual label (a prediction label is
+    not needed). Positive = the actual label equals the positive class (``positive_class=`` or
+    ``schema.positive_class``), labels compared as text as in the module rules, so ``"1"``, 1 and 1.0 agree.
+
+    Bins: the score column is cut as :func:`performance` ``(by=score, n_bins=n_bins)`` cuts it (the bins the
+    Performance page has always shown): ``n_bins`` quantile bins (``quantile_cont``, deciles by default) of the
+    **reference's** scores, of all its rows in the filters, whether or not they have an actual (the primary's
+    when the reference has no scores here), duplicate edges merged; a score ``x`` is in bin ``[e_i, e_i+1)``,
+    the first bin is ``x < e_1`` and the last ``x >= e_k``. ``lower``/``upper`` are the bin's edges, the open
+    outer ends closed at ``min(0, e_1)`` and ``max(1, e_k)`` (the range of a probability). When the fitting
+    dataset has at most 10 distinct scores, each distinct score is its own bin (``lower == upper``).
+
+    Computed in DuckDB: one ``GROUP BY`` bin per dataset. Returns ``dataset, bin`` (label as the segment labels:
+    ``< e1``, ``[e1, e2)``, ``>= ek``), ``lower, upper, mean_score`` (mean score of the bin's rows),
+    ``positive_rate`` (share of them whose actual is the positive class), ``n`` (rows); reference first, bins in
+    score order, bins without rows left out (a dataset without actuals has no rows). Raises ``NotEnoughData``
+    for a model that is not a binary classifier, without a (numeric) score column or without a positive class.
+    """
+    mt = _model_type_or_raise(schema.model_type)
+    if mt is not ModelType.BINARY:
+        raise NotEnoughData(f"Calibration needs a binary classifier; this model is {mt.label.lower()}.",
+                            "Calibration compares the score with the actual rate of the positive class.")
+    score = schema.prediction_score
+    views = [v for v in (reference, primary) if v is not None]
+    if not score or not any(score in v.columns() for v in views):
+        raise NotEnoughData("Calibration needs a prediction score column.", "Map the score in the schema form.")
+    if any(score in v.columns() and v.kind(score) != "number" for v in views):
+        raise NotEnoughData(f"The score column {score!r} is not numeric, so it cannot be calibrated.",
+                            "Map a numeric probability column as the prediction score.")
+    ctx = _ctx(schema, positive_class, THRESHOLD, (reference, primary))
+    key = ("calibration", reference.key if reference is not None else None, primary.key, schema.to_json(), ctx,
+           int(n_bins))
+    cache = primary.store.cache
+    if key in cache:
+        return cache[key].copy()
+    seg = _segmenter(reference, primary, score, n_bins=n_bins)
+    params: list[Any] = []
+    if seg.kind == "bins":
+        edges = list(seg.edges)
+        parts = []
+        for i, e in enumerate(edges):
+            parts.append(f"WHEN s < ? THEN {i}")
+            params.append(e)
+        bin_sql = "CASE " + " ".join(parts) + f" ELSE {len(edges)} END"
+        bounds = [min(0.0, edges[0]), *edges, max(1.0, edges[-1])]
+        bins = {i: (seg.order[i], bounds[i], bounds[i + 1]) for i in range(len(edges) + 1)}
+    else:
+        bin_sql, bins = "s", None      # few distinct scores: each score its own bin
+    frames = []
+    for view in views:
+        if score not in view.columns():
+            continue
+        base_sql, base_params = _base(view, schema, ctx)
+        rows = view.store.fetchall(
+            f"SELECT {bin_sql} AS b, avg(s) AS mean_score, avg(CAST(a_pos AS DOUBLE)) AS positive_rate, "
+            f"count(*) AS n FROM ({base_sql}) WHERE s IS NOT NULL AND a IS NOT NULL GROUP BY 1 ORDER BY 1",
+            [*params, *base_params])
+        for b, mean_score, rate, n in rows:
+            if bins is not None:
+                label, lo, hi = bins[int(b)]
+            else:
+                label, lo, hi = _g(float(b)), float(b), float(b)
+            frames.append({"dataset": view.dataset, "bin": label, "lower": float(lo), "upper": float(hi),
+                           "mean_score": float(mean_score), "positive_rate": float(rate), "n": int(n)})
+    out = pd.DataFrame(frames, columns=CALIBRATION_COLUMNS)
+    out = out.astype({"lower": float, "upper": float, "mean_score": float,
+                      "positive_rate": float, "n": "int64"})
+    cache[key] = out
+    return out.copy()
+
+
+# =================================================================================================
 # segments
 # =================================================================================================
 

@@ -112,13 +112,10 @@ if model in (obs.ModelType.BINARY, obs.ModelType.MULTICLASS):
     if model is obs.ModelType.BINARY and score:
         try:
             with st.spinner("Binning scores…"):
-                by_score = cached.performance(cmp, by=score, n_bins=10)
-                fair_by_ds = {d: cached.fairness(cmp, sensitive=score, dataset=d, n_bins=10)
-                              for d in ("reference", "primary") if evaluated.get(d, 0) > 0}
+                calib = cached.calibration(cmp, n_bins=10)
         except obs.ObsError as e:
             widgets.show_error(e)
         else:
-            calib = vp.calibration_table(by_score, fair_by_ds)
             left, right = st.columns(2)
             left.plotly_chart(vp.calibration_figure(calib, positive_class=schema.positive_class), width="stretch",
                               key="perf_calibration")

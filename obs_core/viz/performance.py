@@ -1,15 +1,7 @@
 """Figures and display tables for the Performance page (pure Plotly / pandas; no streamlit).
 
 Everything here reshapes results of :mod:`obs_core.performance` (``performance``, ``confusion_matrix``,
-``segments``, ``fairness``) for display; no row of data is read here.
-
-One derived table needs a word: :func:`calibration_table` recovers, per score bin, how many evaluated rows
-have the positive actual. It uses only grouped engine outputs over the *same* reference-fitted score bins
-(``performance(by=score)`` for accuracy and ``fairness(sensitive=score)`` for TPR and FPR): with ``n`` evaluated
-rows, ``P`` positives, ``TP = tpr·P``, ``TN = (1 − fpr)·(n − P)`` and ``accuracy·n = TP + TN``, so
-``P = n·(accuracy + fpr − 1) / (tpr + fpr − 1)``; ``tpr`` undefined means ``P = 0``, ``fpr`` undefined means
-``P = n``. The result is rounded to whole rows (it is exact up to floating point). The x position of a bin is
-its midpoint (open outer bins are closed at 0 and 1, the range of a probability).
+``calibration``, ``segments``, ``fairness``) for display; no row of data is read here.
 """
 
 from __future__ import annotations
@@ -272,45 +264,10 @@ def _bin_bounds(segment: str, lo: float = 0.0, hi: float = 1.0) -> tuple[float, 
         return float("nan"), float("nan")
 
 
-def calibration_table(perf_by_score: pd.DataFrame, fairness_by_dataset: Mapping[str, pd.DataFrame]
-                      ) -> pd.DataFrame:
-    """Per dataset and score bin: ``dataset, bin, lower, upper, mid, n`` (evaluated rows), ``n_positive,
-    n_negative, positive_rate`` (actual), from ``performance(by=score_column)`` and, per dataset,
-    ``fairness(sensitive=score_column, dataset=...)`` over the same bins (rule in the module docstring).
-    The ``(missing)`` bin is left out."""
-    p = _overall(perf_by_score)
-    rows = []
-    for d, fair in fairness_by_dataset.items():
-        pd_ = p[p["dataset"] == d]
-        acc = pd_[pd_["metric"] == "accuracy"].set_index("segment")["value"]
-        f = fair.set_index("group")
-        for seg in pd_.loc[pd_["metric"] == "count", "segment"]:
-            if seg == MISSING or seg not in f.index:
-                continue
-            n = int(f.at[seg, "n_rows"])
-            if n == 0:
-                continue
-            tpr, fpr, a = float(f.at[seg, "tpr"]), float(f.at[seg, "fpr"]), float(acc.get(seg, float("nan")))
-            if math.isnan(tpr):
-                pos = 0.0
-            elif math.isnan(fpr):
-                pos = float(n)
-            else:
-                den = tpr + fpr - 1.0
-                pos = n * (a + fpr - 1.0) / den if abs(den) > 1e-12 else float("nan")
-            pos = float(min(n, max(0, round(pos)))) if not math.isnan(pos) else float("nan")
-            lo, hi = _bin_bounds(seg)
-            rows.append({"dataset": d, "bin": seg, "lower": lo, "upper": hi, "mid": (lo + hi) / 2, "n": n,
-                         "n_positive": pos, "n_negative": n - pos if not math.isnan(pos) else float("nan"),
-                         "positive_rate": pos / n if not math.isnan(pos) else float("nan")})
-    out = pd.DataFrame(rows, columns=["dataset", "bin", "lower", "upper", "mid", "n", "n_positive", "n_negative",
-                                      "positive_rate"])
-    return out
-
-
 def calibration_figure(calib: pd.DataFrame, *, positive_class: str | None = None, height: int = 380) -> go.Figure:
-    """Actual positive rate against the score (bin midpoints) per dataset, with the diagonal of a perfectly
-    calibrated model; marker size grows with the bin's rows."""
+    """Reliability diagram from :func:`obs_core.performance.calibration`: per dataset, each score bin's actual
+    positive rate (y) against its mean score (x), with the diagonal of a perfectly calibrated model; marker size
+    grows with the bin's rows (``n``), the hover shows the bin, its mean score, rate and rows."""
     if calib.empty:
         return empty_figure("No evaluated rows with scores.")
     fig = go.Figure()
@@ -318,17 +275,19 @@ def calibration_figure(calib: pd.DataFrame, *, positive_class: str | None = None
                     line=dict(color="#9CA3AF", dash="dot", width=1.5), hoverinfo="skip")
     nmax = max(1, int(calib["n"].max()))
     for d, color in (("reference", REFERENCE_COLOR), ("primary", PRIMARY_COLOR)):
-        c = calib[calib["dataset"] == d]
+        c = calib[calib["dataset"] == d].sort_values("mean_score")
         if c.empty:
             continue
-        fig.add_scatter(x=c["mid"], y=c["positive_rate"], mode="lines+markers", name=d,
+        fig.add_scatter(x=c["mean_score"], y=c["positive_rate"], mode="lines+markers", name=d,
                         line=dict(color=color, width=2.5),
                         marker=dict(size=[6 + 12 * (n / nmax) ** 0.5 for n in c["n"]], color=color),
-                        customdata=c[["bin", "n", "n_positive"]].to_numpy(),
-                        hovertemplate="score %{customdata[0]}<br>actual positive rate %{y:.1%}"
-                                      "<br>%{customdata[2]:,.0f} of %{customdata[1]:,} rows<extra>" + d + "</extra>")
+                        customdata=np.stack([c["bin"].astype(str).to_numpy(dtype=object),
+                                             c["n"].to_numpy(dtype=object)], axis=1),
+                        hovertemplate="score bin %{customdata[0]}<br>mean score %{x:.3f}"
+                                      "<br>actual positive rate %{y:.1%}<br>%{customdata[1]:,} rows"
+                                      "<extra>" + d + "</extra>")
     base_layout(fig, height=height, title="Calibration: predicted score vs actual rate")
-    fig.update_xaxes(title="predicted score (bin midpoint)", range=[-0.02, 1.02])
+    fig.update_xaxes(title="mean predicted score of the bin", range=[-0.02, 1.02])
     fig.update_yaxes(title=f"actual share of {positive_class or 'the positive class'}", range=[-0.02, 1.02],
                      tickformat=".0%")
     return fig
@@ -346,7 +305,8 @@ def _short_bin(lower: float, upper: float, first: bool, last: bool) -> str:
 
 def score_distribution_figure(calib: pd.DataFrame, *, positive_class: str | None = None,
                               negative_class: str | None = None, height: int = 380) -> go.Figure:
-    """Per dataset (reference left, primary right): the share of each actual class's rows per score bin."""
+    """Per dataset (reference left, primary right): the share of each actual class's rows per score bin, from
+    :func:`obs_core.performance.calibration` (class counts per bin = ``positive_rate · n``, rounded)."""
     if calib.empty:
         return empty_figure("No evaluated rows with scores.")
     pos_name = f"actual {positive_class}" if positive_class else "actual positive"
@@ -355,6 +315,8 @@ def score_distribution_figure(calib: pd.DataFrame, *, positive_class: str | None
     short = {b: _short_bin(lo, hi, i == 0, i == len(bins) - 1)
              for i, (b, lo, hi) in enumerate(zip(bins["bin"], bins["lower"], bins["upper"]))}
     order = list(bins["bin"])
+    calib = calib.assign(n_positive=(calib["positive_rate"] * calib["n"]).round())
+    calib = calib.assign(n_negative=calib["n"] - calib["n_positive"])
     datasets = [d for d in ("reference", "primary") if d in set(calib["dataset"])]
     fig = make_subplots(rows=1, cols=len(datasets), subplot_titles=datasets, shared_yaxes=True,
                         horizontal_spacing=0.05)
@@ -550,7 +512,7 @@ def fairness_figure(fair: pd.DataFrame, *, bounds: tuple[float, float] = (0.8, 1
 
 
 __all__: Sequence[str] = (
-    "METRIC_LABELS", "available_metrics", "calibration_figure", "calibration_table", "confusion_figure",
+    "METRIC_LABELS", "available_metrics", "calibration_figure", "confusion_figure",
     "coverage", "coverage_sentences", "fairness_figure", "fairness_styled", "fairness_view", "fmt_metric",
     "metric_cards", "metric_label", "metric_over_time", "metric_value", "residual_figure", "score_distribution_figure",
     "segments_figure", "segments_view", "windows",

@@ -91,6 +91,12 @@ def confusion_matrix(cmp: obs.Comparison, **options: Any):
 
 
 @st.cache_data(**_CACHE)
+def calibration(cmp: obs.Comparison, **options: Any):
+    from obs_core import performance
+    return performance.calibration(cmp.reference, cmp.primary, cmp.schema, **options)
+
+
+@st.cache_data(**_CACHE)
 def worst_segment_columns(cmp: obs.Comparison, **options: Any):
     from obs_core import report
     return report.rank_segment_columns(cmp, **options)

@@ -53,6 +53,34 @@ def test_charts_for_a_binary_classifier(at):
     assert len(at.get("plotly_chart")) >= 6   # over time, confusion, calibration, scores, segments, fairness
 
 
+def _array(v):
+    """A trace's data array as plotly serialises it (a list, or base64 ``bdata`` with a dtype)."""
+    import base64
+
+    import numpy as np
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    return list(v)
+
+
+def test_calibration_chart_plots_engine_mean_scores(at):
+    import json
+
+    from obs_core import performance
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    calib_fig = next(f for f in figs if any(t.get("name") == "perfectly calibrated" for t in f["data"]))
+    ref = obs.read(session.SAMPLE_FILES["reference"], name="r")
+    prod = obs.read(session.SAMPLE_FILES["primary"], name="p")
+    c = obs.Comparison(obs.infer_schema(ref, prod), primary=prod, reference=ref)
+    want = performance.calibration(c.reference, c.primary, c.schema, n_bins=10)
+    c.close()
+    for name in ("reference", "primary"):
+        trace = next(t for t in calib_fig["data"] if t.get("name") == name)
+        w = want[want["dataset"] == name].sort_values("mean_score")
+        assert _array(trace["x"]) == pytest.approx(w["mean_score"].tolist())
+        assert _array(trace["y"]) == pytest.approx(w["positive_rate"].tolist())
+
+
 def test_segments_rank_app_version_5_2_first(at):
     assert by_label(at, "selectbox", "Segment by").value == "app_version"
     seg = _segments(at)

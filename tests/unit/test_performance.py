@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from obs_core import performance as perf
 from obs_core.errors import NotEnoughData, ObsError
 from obs_core.schema import ModelType, Schema
-from obs_core.store import Store, View
+from obs_core.store import Filter, Store, View
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 REL = 1e-9
@@ -465,6 +465,65 @@ def test_filters_segments_and_windows_together_with_score_only_model():
     assert seg["segment"].tolist() == ["EU"] and seg.iloc[0]["n_rows"] == sk_binary(sub)["n"]
 
 
+def _direct_calibration(df: pd.DataFrame, edges: np.ndarray, positive) -> pd.DataFrame:
+    """Per bin (index into the edges, as ``x < e1``, ``[e1, e2)``, ..., ``>= ek``): mean score, positive rate and
+    rows, over rows with a score and an actual, in numpy/pandas."""
+    d = df[df["score"].notna() & df["actual"].notna()]
+    b = np.searchsorted(edges, d["score"].to_numpy(), side="right")
+    g = d.assign(b=b, y=(d["actual"] == positive).astype(float)).groupby("b")
+    return pd.DataFrame({"mean_score": g["score"].mean(), "positive_rate": g["y"].mean(), "n": g.size()})
+
+
+def test_calibration_matches_a_direct_computation():
+    ref_df, prim_df = binary_frame(11), binary_frame(12, n=2500)
+    ref, prim = make(prim_df, ref_df)
+    out = perf.calibration(ref, prim, BIN_SCHEMA)
+    assert list(out.columns) == ["dataset", "bin", "lower", "upper", "mean_score", "positive_rate", "n"]
+    assert list(dict.fromkeys(out["dataset"])) == ["reference", "primary"]
+    # bins: deciles of the reference's scores (all its scored rows, actual or not), as performance(by=score)
+    edges = np.quantile(ref_df["score"].dropna(), [k / 10 for k in range(1, 10)])
+    seg_labels = [s for s in dict.fromkeys(perf.performance(ref, prim, BIN_SCHEMA, by="score", n_bins=10)["segment"])
+                  if s != perf.MISSING]
+    for name, df in (("reference", ref_df), ("primary", prim_df)):
+        got = out[out["dataset"] == name].reset_index(drop=True)
+        want = _direct_calibration(df, edges, "yes")
+        assert list(got["bin"]) == [seg_labels[i] for i in want.index]
+        assert got["n"].tolist() == want["n"].tolist()
+        assert got["mean_score"].to_numpy() == pytest.approx(want["mean_score"].to_numpy(), rel=REL)
+        assert got["positive_rate"].to_numpy() == pytest.approx(want["positive_rate"].to_numpy(), rel=REL)
+        assert got["n"].sum() == (df["score"].notna() & df["actual"].notna()).sum()
+        assert got["lower"].iloc[0] == 0.0 and got["upper"].iloc[-1] == 1.0
+        assert got["upper"].iloc[:-1].to_numpy() == pytest.approx(edges, rel=REL)
+        assert ((got["lower"] <= got["mean_score"]) & (got["mean_score"] <= got["upper"])).all()
+    assert out[out["dataset"] == "reference"]["n"].tolist() == pytest.approx(
+        [len(ref_df[ref_df["actual"].notna() & ref_df["score"].notna()]) / 10] * 10, abs=15)
+
+
+def test_calibration_label_normalisation_filters_and_errors():
+    rng = np.random.default_rng(5)
+    n = 1000
+    s = rng.random(n)
+    y = (rng.random(n) < s).astype(float)                 # actual 1.0 / 0.0
+    df = pd.DataFrame({"actual": y, "score": s, "region": np.where(rng.random(n) < 0.5, "eu", "us")})
+    schema = Schema(prediction_score="score", actual_label="actual", model_type=ModelType.BINARY,
+                    positive_class="1")
+    _, prim = make(df)
+    edges = np.quantile(s, [k / 5 for k in range(1, 5)])
+    for pos in ("1", 1, 1.0):
+        out = perf.calibration(None, prim, schema, n_bins=5, positive_class=pos)
+        want = _direct_calibration(df, edges, 1.0)
+        assert out["n"].tolist() == want["n"].tolist() and out["dataset"].eq("primary").all()
+        assert out["positive_rate"].to_numpy() == pytest.approx(want["positive_rate"].to_numpy(), rel=REL)
+    eu = View(prim.store, "primary", filters=(Filter("region", "=", "eu"),))
+    assert perf.calibration(None, eu, schema, n_bins=5)["n"].sum() == (df["region"] == "eu").sum()
+    with pytest.raises(NotEnoughData):
+        perf.calibration(None, prim, Schema(prediction_score="score", actual_label="actual",
+                                            model_type=ModelType.REGRESSION))
+    with pytest.raises(NotEnoughData):
+        perf.calibration(None, prim, Schema(prediction_label="actual", actual_label="actual",
+                                            model_type=ModelType.BINARY, positive_class="1"))
+
+
 # ---- the bundled sample ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -510,3 +569,21 @@ def test_sample_filter_leaving_the_reference_empty(cmp):
     seg = c.segments(by="order_value")                 # bins fall back to the primary: 5 bins of 120 rows
     assert seg["n_rows"].tolist() == [120] * 5 and seg["reference_value"].isna().all()
     assert set(c.segments(by="channel")["segment"]) == {"email", "chat", "phone", "social_media"}
+
+
+def test_sample_calibration_matches_pandas(cmp):
+    out = perf.calibration(cmp.reference, cmp.primary, cmp.schema)
+    ref_df = pd.read_parquet(SAMPLE / "reference.parquet")
+    edges = np.quantile(ref_df["prediction_score"].dropna(), [k / 10 for k in range(1, 10)])
+    for name, file in (("reference", "reference.parquet"), ("primary", "production.parquet")):
+        df = pd.read_parquet(SAMPLE / file).rename(columns={"prediction_score": "score", "actual_label": "actual"})
+        want = _direct_calibration(df, edges, cmp.schema.positive_class)
+        got = out[out["dataset"] == name]
+        assert got["n"].tolist() == want["n"].tolist() and got["n"].sum() == 6000
+        assert got["mean_score"].to_numpy() == pytest.approx(want["mean_score"].to_numpy(), rel=REL)
+        assert got["positive_rate"].to_numpy() == pytest.approx(want["positive_rate"].to_numpy(), rel=REL)
+    assert cmp.schema.positive_class == "escalate"
+    assert (out[out["dataset"] == "reference"]["n"] == 600).all()
+    eu = perf.calibration(cmp.where("region", "=", "europe").reference, cmp.where("region", "=", "europe").primary,
+                          cmp.schema)
+    assert eu[eu["dataset"] == "primary"]["n"].sum() == cmp.where("region", "=", "europe").num_rows()["primary"]

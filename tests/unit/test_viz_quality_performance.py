@@ -134,26 +134,27 @@ def test_coverage_sentences_count_rows_without_actuals():
     assert "has no actual labels (50 rows)" in s[1] and "no performance metrics" in s[1]
 
 
-def test_calibration_table_matches_a_direct_count(cmp, frames):
-    score = cmp.schema.prediction_score
-    by = cmp.performance(by=score, n_bins=10)
-    fair = {d: cmp.fairness(sensitive=score, dataset=d, n_bins=10) for d in ("reference", "primary")}
-    calib = vp.calibration_table(by, fair)
+def test_calibration_figures_plot_the_engine_table(cmp, frames):
+    calib = perf.calibration(cmp.reference, cmp.primary, cmp.schema, n_bins=10)
     ref_df, prod_df = (f.to_pandas() for f in frames)
-    edges = np.quantile(ref_df["prediction_score"], [k / 10 for k in range(1, 10)])
-    for name, df in (("reference", ref_df), ("primary", prod_df)):
-        b = np.searchsorted(edges, df["prediction_score"], side="right")
-        pos = df.assign(b=b, y=df["actual_label"] == "escalate").groupby("b")["y"].agg(["sum", "size"])
-        got = calib[calib["dataset"] == name]
-        assert list(got["n_positive"]) == list(pos["sum"].astype(float))
-        assert list(got["n"]) == list(pos["size"])
-    assert (calib.groupby("dataset")["mid"].apply(lambda s: s.is_monotonic_increasing)).all()
     fig = vp.calibration_figure(calib, positive_class="escalate")
     assert [t.name for t in fig.data] == ["perfectly calibrated", "reference", "primary"]
+    for t, (name, df) in zip(fig.data[1:], (("reference", ref_df), ("primary", prod_df))):
+        c = calib[calib["dataset"] == name].sort_values("mean_score")
+        assert np.allclose(np.asarray(t.x, dtype=float), c["mean_score"])       # x = true mean score, not midpoint
+        assert np.allclose(np.asarray(t.y, dtype=float), c["positive_rate"])
+        assert [int(n) for n in t.customdata[:, 1]] == c["n"].tolist()          # hover: rows per bin
+        assert sum(int(n) for n in t.customdata[:, 1]) == len(df)
+        assert len(set(t.marker.size)) > 1 or c["n"].nunique() == 1           # marker size grows with n
     dist = vp.score_distribution_figure(calib, positive_class="escalate", negative_class="no_escalate")
     assert {t.name for t in dist.data} == {"actual escalate", "actual no_escalate"}
-    for t in dist.data:   # each class's shares sum to 1 per dataset
+    edges = np.quantile(ref_df["prediction_score"], [k / 10 for k in range(1, 10)])
+    for t in dist.data:   # each class's shares sum to 1 per dataset; counts per bin equal a direct count
         assert math.isclose(float(np.nansum(t.y)), 1.0)
+    for t, df in zip([t for t in dist.data if t.name == "actual escalate"], (ref_df, prod_df)):
+        b = np.searchsorted(edges, df["prediction_score"], side="right")
+        pos = (df["actual_label"] == "escalate").groupby(b).sum()
+        assert [int(x) for x in t.customdata[:, 0]] == pos.tolist()
 
 
 def test_confusion_figure_rows_are_shares_of_the_actual_class(cmp):
@@ -225,4 +226,5 @@ def test_empty_inputs_give_a_message_not_an_error():
     assert vq.categories_bar(None, "x").layout.annotations[0].text == "No categories to show."
     empty_cm = pd.DataFrame(columns=["dataset", "actual", "predicted", "count"])
     assert "needs actual labels" in vp.confusion_figure(empty_cm).layout.annotations[0].text
-    assert "No evaluated" in vp.calibration_figure(pd.DataFrame(columns=["dataset", "n"])).layout.annotations[0].text
+    empty_calib = pd.DataFrame(columns=perf.CALIBRATION_COLUMNS)
+    assert "No evaluated" in vp.calibration_figure(empty_calib).layout.annotations[0].text
