@@ -11,17 +11,10 @@ import pytest
 
 from obs_core import binning
 from obs_core.binning import MISSING, OTHER, UNSEEN
-from obs_core.store import Filter, Store, TimeRange, View
+from obs_core.store import Filter, TimeRange, View
+from tests.unit.helpers import make_views
 
 
-def make_views(reference: dict | pd.DataFrame, primary: dict | pd.DataFrame, timestamp: str | None = None):
-    """A store holding both datasets (pyarrow tables from dicts of lists / DataFrames)."""
-    st = Store(threads=2)
-    ref = reference if isinstance(reference, pa.Table) else pa.table(reference)
-    prim = primary if isinstance(primary, pa.Table) else pa.table(primary)
-    st.load("primary", prim, timestamp=timestamp, fingerprint="p")
-    st.load("reference", ref, timestamp=timestamp, fingerprint="r", row_id_offset=prim.num_rows)
-    return View(st, "reference"), View(st, "primary")
 
 
 def fit(reference_values, primary_values=None, *, n_bins=10, max_categories=20, type=None):

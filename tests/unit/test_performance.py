@@ -15,6 +15,7 @@ from obs_core import performance as perf
 from obs_core.errors import NotEnoughData, ObsError
 from obs_core.schema import ModelType, Schema
 from obs_core.store import Filter, Store, View
+from tests.unit.helpers import sample_comparison
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 REL = 1e-9
@@ -528,13 +529,7 @@ def test_calibration_label_normalisation_filters_and_errors():
 
 @pytest.fixture(scope="module")
 def cmp():
-    import obs_core as obs
-    ref = obs.read(str(SAMPLE / "reference.parquet"))
-    prod = obs.read(str(SAMPLE / "production.parquet"))
-    schema = obs.infer_schema(ref, prod)
-    c = obs.Comparison(schema, primary=prod, reference=ref)
-    yield c
-    c.close()
+    yield from sample_comparison()
 
 
 def test_sample_app_version_52_is_worst(cmp):

@@ -12,6 +12,7 @@ from obs_core import quality as q
 from obs_core.errors import NotEnoughData, ObsError
 from obs_core.schema import ModelType, Schema
 from obs_core.store import Store, View
+from tests.unit.helpers import sample_comparison
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
@@ -246,13 +247,7 @@ def test_auto_granularity_is_the_timeseries_rule():
 
 @pytest.fixture(scope="module")
 def cmp():
-    import obs_core as obs
-    ref = obs.read(str(SAMPLE / "reference.parquet"))
-    prod = obs.read(str(SAMPLE / "production.parquet"))
-    schema = obs.infer_schema(ref, prod)
-    c = obs.Comparison(schema, primary=prod, reference=ref)
-    yield c
-    c.close()
+    yield from sample_comparison()
 
 
 def test_sample_new_category_and_missing_rise(cmp):

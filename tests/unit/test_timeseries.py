@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,22 +9,15 @@ import pyarrow as pa
 import pytest
 
 import obs_core as obs
-from obs_core import binning, timeseries
+from obs_core import timeseries
 from obs_core.drift import Thresholds
 from obs_core.errors import NotEnoughData, ObsError
 from obs_core.schema import Schema
-from obs_core.store import Store, View
+from obs_core.store import Store
+from tests.unit.helpers import SAMPLE, make_views
 
-SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 
 
-def make_views(reference, primary, timestamp=None):
-    st = Store(threads=2)
-    ref = reference if isinstance(reference, pa.Table) else pa.table(reference)
-    prim = primary if isinstance(primary, pa.Table) else pa.table(primary)
-    st.load("primary", prim, timestamp=timestamp, fingerprint="p")
-    st.load("reference", ref, timestamp=timestamp, fingerprint="r", row_id_offset=prim.num_rows)
-    return View(st, "reference"), View(st, "primary")
 
 
 # ---- granularity -----------------------------------------------------------------------------------
