@@ -29,6 +29,8 @@ import time
 
 import numpy as np
 
+from synthetic import inference_table
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
@@ -41,35 +43,8 @@ TARGETS = {"drift": 5.0, "over_time": 10.0, "rss_gb": 4.0}
 # ---------------------------------------------------------------------------------------------------
 
 def _table(n: int, seed: int, drifted: bool):
-    import pyarrow as pa
-    rng = np.random.default_rng(seed)
-    start = np.datetime64("2026-01-01T00:00:00", "us")
-    ts = start + np.sort(rng.integers(0, DAYS * 86_400 * 10**6, n)).astype("timedelta64[us]")
-    cols = {"event_time": pa.array(ts)}
-    for i in range(N_NUM):
-        kind = i % 4
-        if kind == 0:
-            v = rng.normal(i, 1 + i / 10, n)
-        elif kind == 1:
-            v = rng.exponential(1 + i, n)
-        elif kind == 2:
-            v = rng.integers(0, 5 + i, n).astype(np.float64)
-        else:
-            v = rng.lognormal(0, 1, n)
-        if drifted and i < 5:      # five drifted numeric columns
-            v = v * 1.3 + (i + 1)
-        mask = rng.random(n) < 0.01
-        cols[f"num_{i:02d}"] = pa.array(v, mask=mask)
-    for i in range(N_CAT):
-        k = 3 + 3 * i
-        p = np.linspace(1, 3, k) / np.linspace(1, 3, k).sum()
-        idx = rng.choice(k, n, p=p).astype(np.int32)
-        if drifted and i < 2:      # two drifted categorical columns: a new category
-            idx = np.where(rng.random(n) < 0.1, k, idx).astype(np.int32)
-        labels = pa.array([f"c{j}" for j in range(k + 1)], pa.string())
-        codes = pa.array(idx, mask=rng.random(n) < 0.01)
-        cols[f"cat_{i:02d}"] = pa.DictionaryArray.from_arrays(codes, labels).cast(pa.string())
-    return pa.table(cols)
+    return inference_table(n, seed, n_num=N_NUM, n_cat=N_CAT, days=DAYS, drift_num=5 if drifted else 0,
+                           drift_cat=2 if drifted else 0)
 
 
 def generate(out_dir: str, rows: int, baseline_rows: int) -> None:

@@ -17,7 +17,7 @@ from obs_core.drift import Thresholds
 from obs_core.errors import NotEnoughData, ObsError
 from obs_core.schema import EmbeddingColumns, Schema
 from obs_core.store import Filter, View
-from tests.unit.helpers import SAMPLE, make_views
+from tests.unit.helpers import SAMPLE, make_views, sample_comparison
 
 
 
@@ -270,10 +270,7 @@ PLANTED = {"order_value", "channel", "customer_age", "app_version"}
 
 @pytest.fixture(scope="module")
 def sample():
-    ref = obs.read(str(SAMPLE / "reference.parquet"))
-    prod = obs.read(str(SAMPLE / "production.parquet"))
-    schema = obs.infer_schema(ref, prod)
-    return obs.Comparison(schema, primary=prod, reference=ref)
+    yield from sample_comparison()
 
 
 def test_sample_flags_exactly_the_planted_columns(sample):

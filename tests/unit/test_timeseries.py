@@ -8,13 +8,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-import obs_core as obs
 from obs_core import timeseries
 from obs_core.drift import Thresholds
 from obs_core.errors import NotEnoughData, ObsError
 from obs_core.schema import Schema
 from obs_core.store import Store
-from tests.unit.helpers import SAMPLE, make_views
+from tests.unit.helpers import make_views, sample_comparison
 
 
 
@@ -57,10 +56,7 @@ def test_window_floors_match_duckdb_date_trunc():
 
 @pytest.fixture(scope="module")
 def sample():
-    ref = obs.read(str(SAMPLE / "reference.parquet"))
-    prod = obs.read(str(SAMPLE / "production.parquet"))
-    schema = obs.infer_schema(ref, prod)
-    return obs.Comparison(schema, primary=prod, reference=ref)
+    yield from sample_comparison()
 
 
 @pytest.fixture(scope="module")
